@@ -1,0 +1,34 @@
+#!/bin/bash
+# berth lease demo: the hold script (one job).
+# Kept at /home/u/berth/leases/demo/hold.sh
+# berth: directives from the job spec (later lines win over earlier ones)
+#SBATCH --job-name=berth-lease-demo
+#SBATCH --cpus-per-task=1
+#SBATCH --time=04:00:00
+#SBATCH --output=/home/u/berth/leases/demo/job-%j.out
+
+lease_dir=/home/u/berth/leases/demo
+sbatch_bin=/usr/bin/sbatch
+squeue_bin=/usr/bin/squeue
+socket=berth-lease-${SLURM_JOB_ID}
+successor= wanted= handed_over= body_pid= sleep_pid=
+
+# one line per event: <epoch> <job> <event> [detail]; berth reads it (lease refresh)
+note() { printf '%(%s)T %s %s\n' -1 "$SLURM_JOB_ID" "$*" >> "$lease_dir/chain"; }
+note start "${SLURMD_NODENAME:-$(hostname)}"
+
+on_term() {
+  note end
+  [ -z "$body_pid" ] || kill "$body_pid" 2>/dev/null
+  exit 143
+}
+trap on_term TERM INT
+
+# The hold: sleep in the background and wait, so traps run at once.
+while :; do
+  pause=60
+  sleep "$pause" &
+  sleep_pid=$!
+  wait "$sleep_pid"
+  kill "$sleep_pid" 2>/dev/null
+done
