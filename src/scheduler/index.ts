@@ -36,25 +36,41 @@ export function defaultRoot(runner: Runner, stateDir: string): string {
 
 const detected = new Map<string, Promise<'slurm' | 'none'>>();
 
+/** Tries of the detection before berth says it cannot tell (a busy login node is slow). */
+const DETECT_ATTEMPTS = 2;
+const DETECT_TIMEOUT_MS = 30_000;
+
 /** slurm when `sbatch` is on the host's login PATH, else none; asked once per host. */
 export function detectScheduler(runner: Runner): Promise<'slurm' | 'none'> {
   const key = `${runner.kind}:${runner.host}`;
   let found = detected.get(key);
   if (!found) {
-    found = runner
-      .sh('command -v sbatch >/dev/null && echo @@slurm || echo @@none', { timeoutMs: 30_000 })
-      .then((r) => {
-        if (r.timedOut || !/@@(slurm|none)/.test(r.stdout)) {
-          throw new UnreachableError(`cannot tell which scheduler host ${runner.host} has`, {
-            hint: 'set hosts.<name>.scheduler to slurm or none, or check the host with berth host check',
-          });
-        }
-        return r.stdout.includes('@@slurm') ? 'slurm' : 'none';
-      });
+    found = detectOnce(runner);
     detected.set(key, found);
     found.catch(() => detected.delete(key));
   }
   return found;
+}
+
+async function detectOnce(runner: Runner): Promise<'slurm' | 'none'> {
+  let why = '';
+  for (let attempt = 1; attempt <= DETECT_ATTEMPTS; attempt++) {
+    const r = await runner.sh('command -v sbatch >/dev/null && echo @@slurm || echo @@none', {
+      timeoutMs: DETECT_TIMEOUT_MS,
+    });
+    const answer = /@@(slurm|none)/.exec(r.stdout)?.[1];
+    if (!r.timedOut && answer) return answer as 'slurm' | 'none';
+    why = r.timedOut
+      ? `no answer within ${DETECT_TIMEOUT_MS / 1000} s`
+      : `the login shell exited ${r.exitCode ?? r.signal}${lastLine(r.stderr) ? `: ${lastLine(r.stderr)}` : ''}`;
+  }
+  throw new UnreachableError(`cannot tell which scheduler host ${runner.host} has: ${why}`, {
+    hint: 'set hosts.<name>.scheduler to slurm or none, or check the host with berth host check',
+  });
+}
+
+function lastLine(text: string): string {
+  return text.trim().split('\n').at(-1)?.trim().slice(0, 300) ?? '';
 }
 
 export async function schedulerFor(

@@ -32,6 +32,19 @@ export interface MasterOptions {
 
 /** A lock older than this is left over from a crashed process (opening may wait for 2FA). */
 const LOCK_STALE_MS = 5 * 60_000;
+/** Tries to open a master when the server drops the connection before authentication. */
+const OPEN_ATTEMPTS = 3;
+const OPEN_RETRY_MS = 1000;
+/** After ssh exits, how long to wait for the rest of its stderr (a forked master holds it). */
+const STDERR_GRACE_MS = 2000;
+
+/**
+ * ssh's words for a connection closed by the server before authentication: the server is
+ * up but shed the connection (too many unauthenticated connections at once, or overloaded).
+ */
+export function droppedBeforeAuth(stderr: string): boolean {
+  return /kex_exchange_identification|banner exchange|ssh_exchange_identification/i.test(stderr);
+}
 
 export class SshMaster {
   private opening: Promise<void> | undefined;
@@ -61,9 +74,12 @@ export class SshMaster {
   async check(): Promise<MasterStatus> {
     const r = await runSsh(this.binary, controlArgs(this.endpoint, 'check'), 15_000);
     const detail = r.stderr.trim();
+    // The exit status decides (0: a master answered on the socket); the pid is a detail.
+    // Reading "running" from stderr would call a live master dead whenever its message is
+    // late, and a dead-looking master gets its socket removed and a second one opened.
+    if (r.code !== 0) return { running: false, detail };
     const pid = /Master running \(pid=(\d+)\)/.exec(detail)?.[1];
-    if (r.code === 0 && pid) return { running: true, pid: Number(pid), detail };
-    return { running: false, detail };
+    return pid ? { running: true, pid: Number(pid), detail } : { running: true, detail };
   }
 
   /** `ssh -O exit`, then wait (briefly) until the socket is gone. */
@@ -107,10 +123,18 @@ export class SshMaster {
     const interactive = Boolean(process.stdin.isTTY && process.stderr.isTTY);
     const args = masterArgs(this.endpoint, this.opts.persist ?? '10m');
     const deadline = interactive ? undefined : this.endpoint.connectTimeoutS * 2000 + 15_000;
-    const r = await runSsh(this.binary, args, deadline, interactive);
-    if (r.code === 0 && (await socketAccepts(this.controlPath))) return;
-    const why = r.timedOut ? `${r.stderr}\nConnection timed out (berth gave up)` : r.stderr;
-    throw sshFailureOrGeneric(why, this.opts.host, this.opts.target);
+    for (let attempt = 1; ; attempt++) {
+      const r = await runSsh(this.binary, args, deadline, interactive, true);
+      if (r.code === 0 && (await socketAccepts(this.controlPath))) return;
+      // A server that dropped the connection before authentication (a busy sshd sheds new
+      // connections: MaxStartups) is asked once more; nothing ran on it yet.
+      if (attempt < OPEN_ATTEMPTS && !interactive && droppedBeforeAuth(r.stderr)) {
+        await sleep(OPEN_RETRY_MS * attempt);
+        continue;
+      }
+      const why = r.timedOut ? `${r.stderr}\nConnection timed out (berth gave up)` : r.stderr;
+      throw sshFailureOrGeneric(why, this.opts.host, this.opts.target);
+    }
   }
 }
 
@@ -121,14 +145,15 @@ interface SshCall {
 }
 
 /**
- * Run a short ssh control call. Resolves on 'exit', not 'close': a master that forks into
- * the background may keep a copy of stderr open for a moment.
+ * Run a short ssh call (open, check, exit) and collect its stderr. With
+ * resolveOnSuccessfulExit (opening a master) a successful exit resolves at once.
  */
 function runSsh(
   binary: string,
   args: string[],
   timeoutMs: number | undefined,
   interactive = false,
+  resolveOnSuccessfulExit = interactive,
 ): Promise<SshCall> {
   return new Promise((resolve) => {
     const child = spawn(binary, args, {
@@ -147,19 +172,28 @@ function runSsh(
             timedOut = true;
             child.kill('SIGKILL');
           }, timeoutMs);
-    const finish = (code: number | null) => {
+    let settled = false;
+    let grace: NodeJS.Timeout | undefined;
+    const settle = (code: number | null) => {
+      if (settled) return;
+      settled = true;
       if (timer) clearTimeout(timer);
-      // Give buffered stderr a moment, then stop listening (the daemon may hold it open).
-      setTimeout(() => {
-        child.stderr?.destroy();
-        resolve({ code, stderr: Buffer.concat(chunks).toString('utf8'), timedOut });
-      }, 20);
+      if (grace) clearTimeout(grace);
+      child.stderr?.destroy();
+      resolve({ code, stderr: Buffer.concat(chunks).toString('utf8'), timedOut });
     };
+    // 'close' comes once stderr is drained. A master that forked into the background may
+    // keep a copy of stderr open: after a successful exit its words do not matter; after a
+    // failure wait (boundedly) for all of them, they say why.
     child.on('error', (e) => {
       chunks.push(Buffer.from(`${binary}: ${e.message}\n`));
-      finish(255);
+      settle(255);
     });
-    child.on('exit', (code) => finish(code));
+    child.on('close', (code) => settle(code));
+    child.on('exit', (code) => {
+      if (code === 0 && resolveOnSuccessfulExit) settle(code);
+      else grace = setTimeout(() => settle(code), STDERR_GRACE_MS);
+    });
   });
 }
 

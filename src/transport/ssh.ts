@@ -29,7 +29,7 @@ import {
   type SshEndpoint,
 } from './ssh-args.js';
 import { sshFailureOrGeneric } from './ssh-failure.js';
-import { type MasterStatus, SshMaster } from './ssh-master.js';
+import { droppedBeforeAuth, type MasterStatus, SshMaster } from './ssh-master.js';
 
 export interface SshRunnerOptions {
   /** Host profile name. */
@@ -55,6 +55,19 @@ export interface SshRunnerOptions {
    * site's rc files (Lmod, conda, pyenv) run once per connection. Default false.
    */
   persistentShell?: boolean;
+}
+
+/** Tries of a command that the server refused before it started (see refusedBeforeStart). */
+const COMMAND_ATTEMPTS = 3;
+
+/**
+ * ssh exited 255 and said the server refused the session or shed the connection before
+ * authentication: the command never started, so running it again is safe.
+ */
+function refusedBeforeStart(o: Outcome): boolean {
+  if (o.exitCode !== 255 || o.timedOut || o.aborted || o.spawnError) return false;
+  const stderr = o.stderr.toString('utf8');
+  return droppedBeforeAuth(stderr) || /Session open refused|session request failed/.test(stderr);
 }
 
 interface CallState {
@@ -150,24 +163,32 @@ export class SshRunner implements Runner {
   }
 
   private async captured(script: string, command: string, login: boolean, opts: RunOptions) {
-    const nonce = newNonce();
-    const call: CallState = {};
-    const stderrFilter = new MarkerFilter(nonce, (r) => {
-      if (r.key === 'pid' && /^[0-9]+$/.test(r.value)) call.pgid = Number(r.value);
-      if (r.key === 'sig' && /^[A-Z0-9+]+$/.test(r.value)) call.signal = `SIG${r.value}`;
-    });
-    const outcome = await execute(
-      {
-        file: 'ssh',
-        args: commandArgs(this.endpoint, wrappedCommand(script, login, nonce)),
-        stderrFilter,
-        terminate: (child) => void this.terminate(child, call),
-      },
-      opts,
-    );
-    this.checkSsh(outcome, call.pgid === undefined);
-    const shaped = call.signal ? { ...outcome, exitCode: null, signal: call.signal } : outcome;
-    return toResult(command, this.host, shaped, opts);
+    for (let attempt = 1; ; attempt++) {
+      const nonce = newNonce();
+      const call: CallState = {};
+      const stderrFilter = new MarkerFilter(nonce, (r) => {
+        if (r.key === 'pid' && /^[0-9]+$/.test(r.value)) call.pgid = Number(r.value);
+        if (r.key === 'sig' && /^[A-Z0-9+]+$/.test(r.value)) call.signal = `SIG${r.value}`;
+      });
+      const outcome = await execute(
+        {
+          file: 'ssh',
+          args: commandArgs(this.endpoint, wrappedCommand(script, login, nonce)),
+          stderrFilter,
+          terminate: (child) => void this.terminate(child, call),
+        },
+        opts,
+      );
+      const silent = call.pgid === undefined;
+      if (attempt < COMMAND_ATTEMPTS && silent && refusedBeforeStart(outcome)) {
+        await sleep(500 * attempt);
+        await this.master.ensure();
+        continue;
+      }
+      this.checkSsh(outcome, silent);
+      const shaped = call.signal ? { ...outcome, exitCode: null, signal: call.signal } : outcome;
+      return toResult(command, this.host, shaped, opts);
+    }
   }
 
   private async interactive(script: string, command: string, login: boolean, opts: RunOptions) {

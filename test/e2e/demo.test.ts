@@ -14,7 +14,7 @@ describe("README's main-job command (scripts/demo)", () => {
       encoding: 'utf8',
       timeout: 240_000, // within the suite's test timeout; slow only on a loaded machine
     });
-    expect(r.status, r.stderr).toBe(0);
+    expect(r.status, `${r.stderr}${r.stdout}`).toBe(0);
     expect(r.stdout).toMatch(/^scheduler\s+(slurm|none)/m);
     expect(r.stdout).toMatch(/ran 36 task\(s\); the run is complete/);
     expect(r.stdout).toMatch(/RUNNING[\s\S]*COMPLETED\s+exit 0/);

@@ -112,7 +112,7 @@ async function submit(host: string, name: string, args: string[]): Promise<View>
     '--json',
     ...args,
   ]);
-  expect(r.status, r.stderr).toBe(0);
+  expect(r.status, `stdout: ${r.stdout}\nstderr: ${r.stderr}`).toBe(0);
   const v = json<View>(r);
   started.push(v.key);
   return v;
@@ -186,7 +186,7 @@ describe.each(HOSTS)('berth job on %s', (host) => {
 
   it('status shows the array as one job with counts per state', async () => {
     const r = await berth(['job', 'status', '--json', jobs.array!.key, jobs.three!.key]);
-    expect(r.status, r.stderr).toBe(0);
+    expect(r.status, `${r.stderr}${r.stdout}`).toBe(0);
     const [array, three] = json<View[]>(r);
     expect(array).toMatchObject({
       key: jobs.array!.key,
@@ -213,13 +213,13 @@ describe.each(HOSTS)('berth job on %s', (host) => {
 
   it('logs -f follows the output until the job ends', async () => {
     const r = await berth(['job', 'logs', '-f', jobs.slow!.key]);
-    expect(r.status, r.stderr).toBe(0);
+    expect(r.status, `${r.stderr}${r.stdout}`).toBe(0);
     expect(r.stdout).toBe('line 1\nline 2\nline 3\n');
   });
 
   it('cancel cancels; status and list then say cancelled', async () => {
     const r = await berth(['job', 'cancel', '--json', jobs.cancel!.key]);
-    expect(r.status, r.stderr).toBe(0);
+    expect(r.status, `${r.stderr}${r.stdout}`).toBe(0);
     const w = await berth(['job', 'wait', '--json', jobs.cancel!.key]);
     expect(json<{ jobs: View[] }>(w).jobs[0]!.state.kind).toBe('cancelled');
     expect(w.status).toBe(143);
@@ -239,7 +239,7 @@ describe.each(HOSTS)('berth job on %s', (host) => {
   it('fetch copies the job dir back, or named paths', async () => {
     const to = join(box.dir, `fetch-${host}`);
     const r = await berth(['job', 'fetch', '--json', jobs.ok!.key, '--to', to]);
-    expect(r.status, r.stderr).toBe(0);
+    expect(r.status, `${r.stderr}${r.stdout}`).toBe(0);
     expect(json(r)).toMatchObject({ host, jobId: jobs.ok!.jobId, to });
     expect(readFileSync(join(to, 'stdout'), 'utf8')).toBe('hello\n');
     expect(readdirSync(to)).toEqual(expect.arrayContaining(['job.sh', 'stdout', 'stderr']));
@@ -291,7 +291,7 @@ describe('berth job: dry runs, bad input, list', () => {
       'echo',
       'a b',
     ]);
-    expect(r.status, r.stderr).toBe(0);
+    expect(r.status, `${r.stderr}${r.stdout}`).toBe(0);
     expect(r.stdout).toMatch(/^#!\/bin\/bash/);
     expect(r.stdout).toMatch(/#SBATCH --cpus-per-task=2/);
     expect(r.stdout).toMatch(/exec echo 'a b'/);
@@ -342,7 +342,7 @@ describe('berth job: dry runs, bad input, list', () => {
       berth(['job', 'submit', '--host', 'local', 'no-such-script.sh']),
     ]);
     for (const r of cases) {
-      expect(r.status, r.stderr).toBe(2);
+      expect(r.status, `${r.stderr}${r.stdout}`).toBe(2);
       expect(r.stderr).toMatch(/^hint: /m);
     }
     expect(existsSync(canaries) ? readdirSync(canaries) : []).toEqual([]);

@@ -91,7 +91,7 @@ function startInTerminal(session: string, args: string[]): string {
   );
   chmodSync(script, 0o755);
   const r = tmux('new-session', '-d', '-s', session, '-x', '160', '-y', '40', script);
-  expect(r.status, r.stderr).toBe(0);
+  expect(r.status, `${r.stderr}${r.stdout}`).toBe(0);
   return rcFile;
 }
 
@@ -129,7 +129,7 @@ beforeAll(async () => {
     '600',
     '--json',
   ]);
-  expect(r.status, r.stderr).toBe(0);
+  expect(r.status, `${r.stderr}${r.stdout}`).toBe(0);
   const lease = json<{
     jobId: string;
     state: string;
@@ -294,7 +294,7 @@ describe('berth lease (e2e, real SLURM over ssh)', () => {
       '2',
       '--json',
     ]);
-    expect(r.status, r.stderr).toBe(0);
+    expect(r.status, `${r.stderr}${r.stdout}`).toBe(0);
     expect(json(r)).toMatchObject({ name: ADOPTED, jobId: external, spec: { adopted: true } });
     const v = await berth(['lease', 'verify', ADOPTED, '--json']);
     expect(v.status).toBe(7);

@@ -55,7 +55,7 @@ describe('test cluster (scripts/dev-cluster)', () => {
   it('ssh reaches the test user, with host key checking on, and the sshd log counts it', () => {
     const before = acceptedLogins();
     const r = ssh('id -un', ['-b', SOURCE]);
-    expect(r.status, r.stderr).toBe(0);
+    expect(r.status, `${r.stderr}${r.stdout}`).toBe(0);
     expect(r.stdout.trim()).toBe(info.sshUser);
     expect(acceptedLogins()).toBe(before + 1);
 

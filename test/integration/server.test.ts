@@ -767,7 +767,7 @@ describe('berth token and berth serve (CLI)', () => {
         { mode: 0o600 },
       );
       const r = run(['--json', 'run', '--no-db', '--job-key', 'cfg-api:1', '--', 'true']);
-      expect(r.status, r.stderr).toBe(0);
+      expect(r.status, `${r.stderr}${r.stdout}`).toBe(0);
       expect(JSON.parse(r.stdout).delivery).toEqual([
         expect.objectContaining({ sink: 'api', pending: 0 }),
       ]);

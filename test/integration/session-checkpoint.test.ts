@@ -43,7 +43,7 @@ describe.each(['local', 'ssh'] as const)('checkpoint and resume, %s', (where) =>
     const stops: number[] = [];
     for (let run = 0; run < 3; run++) {
       const r = sb.run(['session', 'start', run === 0 ? `${name}.yaml` : name]);
-      expect(r.status, r.stderr).toBe(0);
+      expect(r.status, `${r.stderr}${r.stdout}`).toBe(0);
       await until('some counting', () => counts(current()).length >= 5);
       const stopped = sb.run(['session', 'stop', name, '--json']);
       expect(JSON.parse(stopped.stdout)[0]).toMatchObject({ ended: true, exitCode: 0 });

@@ -103,7 +103,7 @@ function remoteTree(dir: string): Map<string, string> {
   const r = remoteSh(
     `cd ${q(dir)} && find . -type f -print0 | sort -z | xargs -0 -r sha256sum -z --`,
   );
-  expect(r.status, r.stderr).toBe(0);
+  expect(r.status, `${r.stderr}${r.stdout}`).toBe(0);
   const out = new Map<string, string>();
   for (const rec of r.stdout.split('\0')) {
     if (!rec) continue;
@@ -203,7 +203,7 @@ describe('berth sync over ssh', () => {
     const want = makeTree(src);
     const remote = newRemote();
     const r = run(['sync', 'push', src, '--host', 'cluster', '--to', remote, '--json']);
-    expect(r.status, r.stderr).toBe(0);
+    expect(r.status, `${r.stderr}${r.stdout}`).toBe(0);
     const res = json<Result>(r);
     expect(res.remote).toBe(remote);
     expect(res.dryRun).toBe(false);
@@ -258,7 +258,7 @@ describe('berth sync over ssh', () => {
       '*.tmp',
       '--json',
     ]);
-    expect(r.status, r.stderr).toBe(0);
+    expect(r.status, `${r.stderr}${r.stdout}`).toBe(0);
     expect([...remoteTree(remote).keys()].sort()).toEqual(['.berthignore', 'b.txt', 'keep/a.txt']);
 
     // --no-default-excludes sends everything but the explicit --exclude.
@@ -407,7 +407,7 @@ describe('berth sync over ssh', () => {
       cwd: join(project, 'sub'),
       env: sb.env,
     });
-    expect(r.status, r.stderr).toBe(0);
+    expect(r.status, `${r.stderr}${r.stdout}`).toBe(0);
     const res = json<Result>(r);
     expect(res.local).toBe(project);
     expect(res.remote).toBe(remote);
@@ -430,7 +430,7 @@ describe('berth sync over ssh', () => {
           env: sb.env,
         },
       );
-      expect(r.status, r.stderr).toBe(0);
+      expect(r.status, `${r.stderr}${r.stdout}`).toBe(0);
       return json<Result>(r);
     };
     expect(push().filesTransferred).toBe(1);
@@ -524,7 +524,7 @@ describe('berth sync on a local host (no ssh)', () => {
     const dest = mkdtempSync(join(tmpdir(), 'berth-sync-local-'));
     try {
       const r = run(['sync', 'push', src, '--host', 'here', '--to', dest, '--json']);
-      expect(r.status, r.stderr).toBe(0);
+      expect(r.status, `${r.stderr}${r.stdout}`).toBe(0);
       expect(json<Result>(r).filesTransferred).toBe(2);
       expect(sorted(hashes(localTree(dest)))).toEqual(sorted(hashes(want)));
       const back = join(sb.dir, 'back-local');

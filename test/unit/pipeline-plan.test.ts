@@ -220,7 +220,7 @@ describe('marker listing', () => {
         encoding: 'utf8',
         env: { ...process.env, TMPDIR: tmp },
       });
-      expect(r.status, r.stderr).toBe(0);
+      expect(r.status, `${r.stderr}${r.stdout}`).toBe(0);
       expect(r.stderr).toBe('');
       const { markers } = parseMarkerListing(r.stdout);
       expect(markers.size).toBe(52);

@@ -192,7 +192,7 @@ describe('stopping SLURM sessions while squeue fails', () => {
         encoding: 'utf8',
         env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
       });
-      expect(r.status, r.stderr).toBe(0);
+      expect(r.status, `${r.stderr}${r.stdout}`).toBe(0);
       // TERM to the batch script of the running job, once; no hard cancel: it ended in time.
       expect(readFileSync(join(dir, 'scancel.log'), 'utf8')).toBe('--batch --signal=TERM 77\n');
       expect(r.stdout).toContain(':end');
