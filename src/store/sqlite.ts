@@ -37,6 +37,9 @@ export async function sqliteDialect(file: string, busyTimeoutMs: number): Promis
       h.pragma('journal_mode = WAL');
       h.pragma('synchronous = NORMAL');
       h.pragma('foreign_keys = ON');
+      // A first read joins the WAL's shared memory now, inside the retry: once this
+      // handle holds it, no other connection is "the last one" cleaning up under it.
+      h.prepare('select count(*) from sqlite_master').get();
       return h;
     } catch (err) {
       h.close();
