@@ -39,11 +39,12 @@ const OPEN_RETRY_MS = 1000;
 const STDERR_GRACE_MS = 2000;
 
 /**
- * ssh's words for a connection closed by the server before authentication: the server is
- * up but shed the connection (too many unauthenticated connections at once, or overloaded).
+ * ssh's words for a connection the server closed before authentication: the server is up
+ * but shed the connection (sshd's MaxStartups: too many unauthenticated connections at
+ * once). A timeout is not one of them: asking again would multiply the wait on a hung host.
  */
 export function droppedBeforeAuth(stderr: string): boolean {
-  return /kex_exchange_identification|banner exchange|ssh_exchange_identification/i.test(stderr);
+  return /(kex|ssh)_exchange_identification: .*(closed|reset)/i.test(stderr);
 }
 
 export class SshMaster {

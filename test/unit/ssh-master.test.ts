@@ -121,7 +121,11 @@ describe('droppedBeforeAuth', () => {
     expect(droppedBeforeAuth('kex_exchange_identification: read: Connection reset by peer')).toBe(
       true,
     );
-    expect(droppedBeforeAuth('Connection timed out during banner exchange')).toBe(true);
+    expect(droppedBeforeAuth('ssh_exchange_identification: Connection closed by remote host')).toBe(
+      true,
+    );
+    // A hung server is not asked again (that would triple the wait).
+    expect(droppedBeforeAuth('Connection timed out during banner exchange')).toBe(false);
     expect(droppedBeforeAuth('ssh: connect to host x port 22: Connection refused')).toBe(false);
     expect(droppedBeforeAuth('Permission denied (publickey).')).toBe(false);
     expect(droppedBeforeAuth('Host key verification failed.')).toBe(false);
