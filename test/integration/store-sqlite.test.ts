@@ -5,11 +5,11 @@
  * processes that race for it; without retryWhileBusy about one open in a hundred failed
  * here (8 processes, 60 rounds: 7 failures).
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runTogether } from '../helpers/together.js';
 
 const repo = join(import.meta.dirname, '..', '..');
 const dir = mkdtempSync(join(tmpdir(), 'berth-sqlite-race-'));
@@ -42,39 +42,14 @@ const CHILD = `
   process.stdout.write(JSON.stringify(failures));
 `;
 
-function race(): Promise<string[]> {
-  let ready = 0;
-  const children: import('node:child_process').ChildProcess[] = [];
-  const one = () =>
-    new Promise<string[]>((resolve, reject) => {
-      const child = spawn(
-        process.execPath,
-        ['--import', 'tsx', '--input-type=module', '-e', CHILD],
-        { cwd: repo, env: { ...process.env, DIR: dir } },
-      );
-      children.push(child);
-      let out = '';
-      let err = '';
-      let counted = false;
-      child.stdout!.on('data', (d) => {
-        out += d;
-        if (!counted && out.startsWith('ready\n')) {
-          counted = true;
-          if (++ready === PROCESSES) {
-            const start = String(Date.now() + 500);
-            for (const c of children) c.stdin!.end(start);
-          }
-        }
-      });
-      child.stderr!.on('data', (d) => (err += d));
-      const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-      child.on('close', (status, signal) => {
-        clearTimeout(timer);
-        if (status === 0) resolve(JSON.parse(out.slice('ready\n'.length)) as string[]);
-        else reject(new Error(`child exited ${status ?? signal}: ${err}`));
-      });
-    });
-  return Promise.all(Array.from({ length: PROCESSES }, one)).then((r) => r.flat());
+async function race(): Promise<string[]> {
+  const failures = await runTogether<string[]>({
+    code: CHILD,
+    n: PROCESSES,
+    env: { DIR: dir },
+    go: () => String(Date.now() + 500),
+  });
+  return failures.flat();
 }
 
 describe('SQLite store opened by many processes at once', () => {

@@ -6,7 +6,7 @@
  * create databases. Each run creates fresh databases named berth_test_<random> and drops
  * them at the end. A server that cannot be reached fails the suite; it is never skipped.
  */
-import { spawn } from 'node:child_process';
+
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer, type Socket } from 'node:net';
@@ -56,6 +56,7 @@ import {
   upsertJob,
 } from '../../src/store/index.js';
 import { parseDbUrl } from '../../src/store/url.js';
+import { runTogether } from '../helpers/together.js';
 
 const repo = join(import.meta.dirname, '..', '..');
 const PG_ADMIN_URL = process.env.BERTH_TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -183,12 +184,8 @@ function mysqlServer(): Server {
   };
 }
 
-/**
- * Run `openStore` in N separate node processes that all start at the same instant: each
- * says `ready` once loaded, and all are told to go (on stdin) when every one is ready — not
- * at a fixed time, which a loaded machine could make some of them miss.
- */
-async function openInProcesses(url: string, n: number): Promise<string[][]> {
+/** `openStore` in N separate node processes that all start at the same instant. */
+function openInProcesses(url: string, n: number): Promise<string[][]> {
   const code = `
     const { openStore } = await import(${JSON.stringify(join(repo, 'src/store/index.ts'))});
     process.stdout.write('ready\\n');
@@ -198,38 +195,7 @@ async function openInProcesses(url: string, n: number): Promise<string[][]> {
     process.stdout.write(JSON.stringify(store.applied));
     await store.close(); // no process.exit: a leaked pool would keep this process alive
   `;
-  let ready = 0;
-  const children: import('node:child_process').ChildProcess[] = [];
-  const one = () =>
-    new Promise<string[]>((resolve, reject) => {
-      const child = spawn(
-        process.execPath,
-        ['--import', 'tsx', '--input-type=module', '-e', code],
-        {
-          cwd: repo,
-          env: { ...process.env, URL: url },
-        },
-      );
-      children.push(child);
-      let out = '';
-      let err = '';
-      let counted = false;
-      child.stdout.on('data', (d) => {
-        out += d;
-        if (!counted && out.startsWith('ready\n')) {
-          counted = true;
-          if (++ready === n) for (const c of children) c.stdin!.end('go\n');
-        }
-      });
-      child.stderr.on('data', (d) => (err += d));
-      const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-      child.on('close', (status, signal) => {
-        clearTimeout(timer);
-        if (status === 0) resolve(JSON.parse(out.slice('ready\n'.length)) as string[]);
-        else reject(new Error(`child exited ${status ?? signal}: ${err}`));
-      });
-    });
-  return Promise.all(Array.from({ length: n }, one));
+  return runTogether<string[]>({ code, n, env: { URL: url } });
 }
 
 const BIG = {

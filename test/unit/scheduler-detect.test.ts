@@ -5,40 +5,19 @@
 import { describe, expect, it } from 'vitest';
 import { UnreachableError } from '../../src/core/errors.js';
 import { detectScheduler } from '../../src/scheduler/index.js';
-import type { Runner, RunResult } from '../../src/transport/runner.js';
+import type { RunResult } from '../../src/transport/runner.js';
+import { scriptedRunner } from '../helpers/scripted-runner.js';
 
-/** A runner whose sh() gives the scripted results in turn (hosts are unique per test). */
-function scripted(host: string, results: Array<Partial<RunResult>>): Runner & { calls: number } {
-  const runner = {
-    host,
-    kind: 'ssh' as const,
-    calls: 0,
-    run: () => Promise.reject(new Error('not used')),
-    sh(script: string): Promise<RunResult> {
-      const r = results[runner.calls++] ?? {};
-      return Promise.resolve({
-        command: script,
-        host,
-        exitCode: 0,
-        signal: null,
-        stdout: '',
-        stderr: '',
-        durationMs: 1,
-        timedOut: false,
-        ...r,
-      });
-    },
-    close: () => Promise.resolve(),
-  };
-  return runner;
-}
+/** Each test names its own host: detectScheduler caches per host. */
+const scripted = (host: string, replies: Array<Partial<RunResult>>) =>
+  scriptedRunner(replies, host);
 
 describe('detectScheduler', () => {
   it('reads the answer through login-shell noise, once per host', async () => {
     const r = scripted('detect-a', [{ stdout: 'Welcome to the cluster\n@@slurm\n' }]);
     expect(await detectScheduler(r)).toBe('slurm');
     expect(await detectScheduler(r)).toBe('slurm');
-    expect(r.calls).toBe(1);
+    expect(r.scripts.length).toBe(1);
   });
 
   it('asks again when the first try gave no answer', async () => {
@@ -47,7 +26,7 @@ describe('detectScheduler', () => {
       { stdout: '@@none\n' },
     ]);
     expect(await detectScheduler(r)).toBe('none');
-    expect(r.calls).toBe(2);
+    expect(r.scripts.length).toBe(2);
   });
 
   it('says why when no try answered, and forgets the failure', async () => {
@@ -61,7 +40,7 @@ describe('detectScheduler', () => {
     expect((err as Error).message).toBe(
       'cannot tell which scheduler host detect-c has: the login shell exited 1: /etc/profile: line 3: module: command not found',
     );
-    expect(r.calls).toBe(2);
+    expect(r.scripts.length).toBe(2);
     // Not cached: the next command asks again.
     expect(await detectScheduler(r)).toBe('slurm');
   });

@@ -3,34 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { RemoteError } from '../../src/core/errors.js';
 import { expandHome, HomeCache } from '../../src/scheduler/home.js';
 import { LocalRunner } from '../../src/transport/local.js';
-import type { Runner, RunResult } from '../../src/transport/runner.js';
+import type { RunResult } from '../../src/transport/runner.js';
+import { scriptedRunner } from '../helpers/scripted-runner.js';
 
-/** A runner that answers every sh() with the next of `replies` and records the scripts. */
-function scripted(replies: Array<Partial<RunResult>>): Runner & { scripts: string[] } {
-  const scripts: string[] = [];
-  return {
-    host: 'hpc',
-    kind: 'ssh',
-    scripts,
-    run: () => Promise.reject(new Error('run() is not used')),
-    sh: (script) => {
-      scripts.push(script);
-      const r = replies.shift() ?? {};
-      return Promise.resolve({
-        command: script,
-        host: 'hpc',
-        exitCode: 0,
-        signal: null,
-        stdout: '',
-        stderr: '',
-        durationMs: 1,
-        timedOut: false,
-        ...r,
-      } as RunResult);
-    },
-    close: () => Promise.resolve(),
-  };
-}
+const scripted = (replies: Array<Partial<RunResult>>) => scriptedRunner(replies);
 
 describe('expandHome', () => {
   it('expands ~ on the host through the shell, quoting the rest', async () => {
