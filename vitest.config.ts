@@ -14,6 +14,10 @@ export default defineConfig({
     testTimeout: 300_000,
     hookTimeout: 180_000,
     pool: 'forks',
+    // Files run side by side: most of their time is spent waiting on SLURM, walltimes and
+    // sleeps, not on the CPU. vitest's default (one worker per core but one) would run
+    // them one after another on a 2-core CI machine.
+    maxWorkers: 3,
     globalSetup: ['test/global-setup.ts'],
   },
 });
