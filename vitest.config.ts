@@ -14,10 +14,11 @@ export default defineConfig({
     testTimeout: 300_000,
     hookTimeout: 180_000,
     pool: 'forks',
-    // Files run side by side: most of their time is spent waiting on SLURM, walltimes and
-    // sleeps, not on the CPU. vitest's default (one worker per core but one) would run
-    // them one after another on a 2-core CI machine.
-    maxWorkers: 3,
+    // vitest's default number of workers (cores - 1) runs one file at a time on a 2-core
+    // machine. Three at once halved the suite (504 s against 1095 s) but made the 6-CPU
+    // test cluster the bottleneck: a `srun -N3` waited over 90 s for three free nodes and
+    // a tenant's lease hop came late. Inside a file, independent jobs are started
+    // together (e2e/job submits six at once).
     globalSetup: ['test/global-setup.ts'],
   },
 });
