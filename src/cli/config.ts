@@ -1,8 +1,7 @@
 import { statSync } from 'node:fs';
 import type { Command } from '@commander-js/extra-typings';
 import type { ConfigFileInfo, ResolvedConfig } from '../config/index.js';
-import { keyPath } from '../config/keys.js';
-import { SECRET_KEYS } from '../config/schema.js';
+import { keyPath, SECRET_KEYS } from '../config/keys.js';
 import { act, type CliContext } from './context.js';
 import { emit } from './output.js';
 import { renderTable } from './table.js';

@@ -2,6 +2,12 @@
 
 export type KeyPath = readonly PropertyKey[];
 
+/**
+ * Keys whose values are secrets: never printed (config show, error messages). Here, not in
+ * schema.ts, so that the CLI can use it without loading zod at start-up.
+ */
+export const SECRET_KEYS: ReadonlySet<string> = new Set(['token', 'secret']);
+
 /** `hosts.mycluster.slurm.partition`; a segment that isn't a plain word is quoted (`hosts["a.b"].ssh`), list indexes are `[n]`. */
 export function keyPath(path: KeyPath): string {
   let out = '';

@@ -103,8 +103,7 @@ export interface BerthConfig {
   webhooks: Record<string, WebhookConfig>;
 }
 
-/** Keys whose values are secrets: never printed (config show, error messages). */
-export const SECRET_KEYS: ReadonlySet<string> = new Set(['token', 'secret']);
+export { SECRET_KEYS } from './keys.js';
 
 /** One layer (a file, the env overlay, the flags) before merging: every key optional. */
 export type ConfigLayer = z.infer<typeof layerSchema>;
