@@ -5,6 +5,7 @@
  */
 import type { HostProfile } from '../config/schema.js';
 import { UnreachableError } from '../core/errors.js';
+import { lastNonEmptyLine } from '../transport/noise.js';
 import type { Runner } from '../transport/runner.js';
 import type { Scheduler } from './contract.js';
 import { NoneScheduler } from './none/scheduler.js';
@@ -60,17 +61,14 @@ async function detectOnce(runner: Runner): Promise<'slurm' | 'none'> {
     });
     const answer = /@@(slurm|none)/.exec(r.stdout)?.[1];
     if (!r.timedOut && answer) return answer as 'slurm' | 'none';
+    const said = lastNonEmptyLine(r.stderr)?.slice(0, 300);
     why = r.timedOut
       ? `no answer within ${DETECT_TIMEOUT_MS / 1000} s`
-      : `the login shell exited ${r.exitCode ?? r.signal}${lastLine(r.stderr) ? `: ${lastLine(r.stderr)}` : ''}`;
+      : `the login shell exited ${r.exitCode ?? r.signal}${said ? `: ${said}` : ''}`;
   }
   throw new UnreachableError(`cannot tell which scheduler host ${runner.host} has: ${why}`, {
     hint: 'set hosts.<name>.scheduler to slurm or none, or check the host with berth host check',
   });
-}
-
-function lastLine(text: string): string {
-  return text.trim().split('\n').at(-1)?.trim().slice(0, 300) ?? '';
 }
 
 export async function schedulerFor(

@@ -4,6 +4,24 @@
  */
 import { UnreachableError } from '../core/errors.js';
 
+/** The server refused another session on a shared connection: the command never started. */
+const SESSION_REFUSED =
+  /Session open refused by peer|mux_client_request_session: session request failed/;
+
+/**
+ * ssh's words for a connection the server closed before authentication: the server is up
+ * but shed the connection (sshd's MaxStartups: too many unauthenticated connections at
+ * once). A timeout is not one of them: asking again would multiply the wait on a hung host.
+ */
+export function droppedBeforeAuth(stderr: string): boolean {
+  return /(kex|ssh)_exchange_identification: .*(closed|reset)/i.test(stderr);
+}
+
+/** ssh's words say nothing was started on the host (shed or refused): safe to ask again. */
+export function nothingStarted(stderr: string): boolean {
+  return droppedBeforeAuth(stderr) || SESSION_REFUSED.test(stderr);
+}
+
 interface Rule {
   re: RegExp;
   reason: string;
@@ -55,7 +73,7 @@ const RULES: Rule[] = [
     hint: () => 'check your network, VPN or ProxyJump host',
   },
   {
-    re: /Session open refused by peer|mux_client_request_session: session request failed/,
+    re: SESSION_REFUSED,
     reason: 'the server refused another session on the shared connection',
     hint: () =>
       'too many commands at once over one connection (sshd MaxSessions, default 10): lower the concurrency',

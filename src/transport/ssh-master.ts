@@ -12,7 +12,7 @@ import { createConnection } from 'node:net';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { controlArgs, masterArgs, type SshEndpoint } from './ssh-args.js';
-import { sshFailureOrGeneric } from './ssh-failure.js';
+import { droppedBeforeAuth, sshFailureOrGeneric } from './ssh-failure.js';
 
 export interface MasterStatus {
   running: boolean;
@@ -37,15 +37,6 @@ const OPEN_ATTEMPTS = 3;
 const OPEN_RETRY_MS = 1000;
 /** After ssh exits, how long to wait for the rest of its stderr (a forked master holds it). */
 const STDERR_GRACE_MS = 2000;
-
-/**
- * ssh's words for a connection the server closed before authentication: the server is up
- * but shed the connection (sshd's MaxStartups: too many unauthenticated connections at
- * once). A timeout is not one of them: asking again would multiply the wait on a hung host.
- */
-export function droppedBeforeAuth(stderr: string): boolean {
-  return /(kex|ssh)_exchange_identification: .*(closed|reset)/i.test(stderr);
-}
 
 export class SshMaster {
   private opening: Promise<void> | undefined;

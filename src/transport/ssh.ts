@@ -28,8 +28,8 @@ import {
   parseTarget,
   type SshEndpoint,
 } from './ssh-args.js';
-import { sshFailureOrGeneric } from './ssh-failure.js';
-import { droppedBeforeAuth, type MasterStatus, SshMaster } from './ssh-master.js';
+import { nothingStarted, sshFailureOrGeneric } from './ssh-failure.js';
+import { type MasterStatus, SshMaster } from './ssh-master.js';
 
 export interface SshRunnerOptions {
   /** Host profile name. */
@@ -66,8 +66,7 @@ const COMMAND_ATTEMPTS = 3;
  */
 function refusedBeforeStart(o: Outcome): boolean {
   if (o.exitCode !== 255 || o.timedOut || o.aborted || o.spawnError) return false;
-  const stderr = o.stderr.toString('utf8');
-  return droppedBeforeAuth(stderr) || /Session open refused|session request failed/.test(stderr);
+  return nothingStarted(o.stderr.toString('utf8'));
 }
 
 interface CallState {

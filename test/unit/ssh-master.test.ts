@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { UnreachableError } from '../../src/core/errors.js';
 import type { SshEndpoint } from '../../src/transport/ssh-args.js';
-import { droppedBeforeAuth, SshMaster, socketAccepts } from '../../src/transport/ssh-master.js';
+import { droppedBeforeAuth } from '../../src/transport/ssh-failure.js';
+import { SshMaster, socketAccepts } from '../../src/transport/ssh-master.js';
 
 const dirs: string[] = [];
 afterEach(() => {
